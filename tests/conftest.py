@@ -1,0 +1,124 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from projects.models import Phase, Project
+from worklogs.models import WorkLog
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_plain(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The manifest storage needs collectstatic; tests render from the sources.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+
+
+def make_user(username, role=None, **extra):
+    user = User.objects.create_user(
+        username, f"{username}@example.com", PASSWORD, **extra
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def engineer(db):
+    return make_user("ahmed", "engineer")
+
+
+@pytest.fixture
+def other_engineer(db):
+    return make_user("omar", "engineer")
+
+
+@pytest.fixture
+def manager(db):
+    return make_user("sarah", "manager")
+
+
+@pytest.fixture
+def administrator(db):
+    return make_user("admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def no_role_user(db):
+    return make_user("visitor")
+
+
+@pytest.fixture
+def project(db):
+    project = Project.objects.create(
+        name="Villa Design Phase", code="VDP", budget_hours=Decimal("100")
+    )
+    Phase.objects.create(project=project, name="Concept", position=1, budget_hours=40)
+    Phase.objects.create(
+        project=project, name="Structural Design", position=2, budget_hours=60
+    )
+    return project
+
+
+@pytest.fixture
+def structural(project):
+    return project.phases.get(name="Structural Design")
+
+
+@pytest.fixture
+def project_without_phases(db):
+    return Project.objects.create(name="Villa Extension", code="VEX")
+
+
+@pytest.fixture
+def done_project(db):
+    project = Project.objects.create(name="Old Tower", code="OLD", status="done")
+    Phase.objects.create(project=project, name="Handover", position=1)
+    return project
+
+
+@pytest.fixture
+def today():
+    return timezone.localdate()
+
+
+@pytest.fixture
+def yesterday(today):
+    return today - datetime.timedelta(days=1)
+
+
+def log_hours(user, project, phase, date, hours, description="Work"):
+    """Creates an entry directly, for arranging a test's data."""
+    return WorkLog.objects.create(
+        user=user,
+        project=project,
+        phase=phase,
+        date=date,
+        hours=Decimal(hours),
+        description=description,
+    )
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.as_user(user)` signs it in with a token."""
+
+    class Client(APIClient):
+        def as_user(self, user):
+            from rest_framework.authtoken.models import Token
+
+            token, _ = Token.objects.get_or_create(user=user)
+            self.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            return self
+
+    return Client()

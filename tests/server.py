@@ -1,0 +1,107 @@
+"""A real gunicorn, started from gunicorn.conf.py, for tests that need one."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def migrated_sqlite(directory):
+    """A fresh SQLite database file with every migration applied."""
+    url = f"sqlite:///{directory / 'db.sqlite3'}"
+    subprocess.run(
+        [BIN / "python", "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test", "HTTPS": "false"},
+        check=True,
+    )
+    return url
+
+
+class Server:
+    def __init__(self, database_url, log_path, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test",
+            "HTTPS": "false",
+            "PORT": str(self.port),
+            **env,
+        }
+        self.process = None
+
+    def start(self):
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 closed in stop()
+        self.process = subprocess.Popen(
+            [BIN / "gunicorn", "-c", "gunicorn.conf.py"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.wait_until_serving()
+        return self
+
+    def wait_until_serving(self, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"gunicorn exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if self.get("/health/live")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.05)
+        pytest.fail(f"gunicorn did not serve in {timeout}s")
+
+    def get(self, path, headers=None, timeout=5):
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read()
+
+    def worker_pids(self):
+        result = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+        )
+        return {int(pid) for pid in result.stdout.split()}
+
+    def wait_for_workers(self, count, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pids = self.worker_pids()
+            if len(pids) == count:
+                return pids
+            time.sleep(0.05)
+        pytest.fail(f"expected {count} workers, saw {self.worker_pids()}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()

@@ -1,0 +1,164 @@
+import csv
+import datetime
+import itertools
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from tracksystem.formats import format_hours
+from tracksystem.roles import manager_required, role_required
+from worklogs import services
+from worklogs.forms import ExportForm, WorkLogForm
+from worklogs.models import WorkLog
+from worklogs.weeks import Week, week_start
+
+CSV_COLUMNS = [
+    "date",
+    "user",
+    "project_code",
+    "project",
+    "phase",
+    "hours",
+    "description",
+]
+
+
+def _week_url(day):
+    return f"{reverse('week')}?week={day:%Y-%m-%d}"
+
+
+@role_required
+def week(request):
+    try:
+        day = datetime.date.fromisoformat(request.GET.get("week", ""))
+    except ValueError:
+        day = timezone.localdate()
+
+    own_week = Week(WorkLog.objects.filter(user=request.user), week_start(day))
+    return render(
+        request, "worklogs/week.html", {"week": own_week, "today": timezone.localdate()}
+    )
+
+
+@role_required
+@require_http_methods(["GET", "POST"])
+def worklog_create(request):
+    initial = {"date": request.GET.get("date") or timezone.localdate()}
+    form = WorkLogForm(request.POST or None, initial=initial)
+
+    if request.method == "POST" and form.is_valid():
+        try:
+            worklog = services.create_worklog(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, f"Work log added: {format_hours(worklog.hours)} hours."
+            )
+            return redirect(_week_url(worklog.date))
+
+    return render(request, "worklogs/worklog_form.html", {"form": form})
+
+
+def _own_worklog(request, pk):
+    # Other people's entries do not exist for this person: 404, not 403.
+    return get_object_or_404(
+        WorkLog.objects.select_related("project"), pk=pk, user=request.user
+    )
+
+
+@role_required
+@require_http_methods(["GET", "POST"])
+def worklog_edit(request, pk):
+    worklog = _own_worklog(request, pk)
+    form = WorkLogForm(request.POST or None, instance=worklog)
+
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_worklog(WorkLog.objects.get(pk=pk), **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Work log updated.")
+            return redirect(_week_url(form.cleaned_data["date"]))
+
+    return render(
+        request, "worklogs/worklog_form.html", {"form": form, "worklog": worklog}
+    )
+
+
+@role_required
+@require_http_methods(["GET", "POST"])
+def worklog_delete(request, pk):
+    worklog = _own_worklog(request, pk)
+
+    if request.method == "POST":
+        try:
+            services.delete_worklog(worklog)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Work log deleted.")
+        return redirect(_week_url(worklog.date))
+
+    return render(request, "worklogs/worklog_confirm_delete.html", {"worklog": worklog})
+
+
+class _Echo:
+    """A file that hands back what is written, for streaming csv rows."""
+
+    def write(self, value):
+        return value
+
+
+def _spreadsheet_safe(text):
+    # A cell starting with = + - @ runs as a formula when the export is opened
+    # in a spreadsheet; a leading apostrophe shows it as the text it is.
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return f"'{text}"
+    return text
+
+
+@manager_required
+def export_csv(request):
+    form = ExportForm(request.GET)
+    if not form.is_valid():
+        errors = "; ".join(
+            message for messages in form.errors.values() for message in messages
+        )
+        return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
+
+    entries = (
+        WorkLog.objects.between(form.cleaned_data["start"], form.cleaned_data["end"])
+        .select_related("user", "project", "phase")
+        .order_by("date", "id")
+    )
+    if form.cleaned_data["project"]:
+        entries = entries.filter(project=form.cleaned_data["project"])
+
+    writer = csv.writer(_Echo())
+    rows = (
+        writer.writerow(
+            [
+                entry.date.isoformat(),
+                entry.user.username,
+                entry.project.code,
+                _spreadsheet_safe(entry.project.name),
+                _spreadsheet_safe(entry.phase.name) if entry.phase else "",
+                entry.hours,
+                _spreadsheet_safe(entry.description),
+            ]
+        )
+        for entry in entries.iterator(chunk_size=2000)
+    )
+    response = StreamingHttpResponse(
+        itertools.chain([writer.writerow(CSV_COLUMNS)], rows),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="worklogs.csv"'
+    return response
