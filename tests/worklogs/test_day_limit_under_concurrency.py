@@ -1,0 +1,122 @@
+"""Two entries for one day sent at the same moment cannot both pass the
+24-hour check: one is saved, the other refused."""
+
+import datetime
+import json
+import os
+import subprocess
+import threading
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, connections
+
+from tests.server import BIN, ROOT, Server, migrated_sqlite
+from worklogs import services
+from worklogs.models import WorkLog
+
+DAYS = 8
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks need PostgreSQL; SQLite is covered through the server below",
+)
+def test_simultaneous_entries_cannot_overfill_a_day_on_postgresql(
+    engineer, project, structural, yesterday
+):
+    start = threading.Barrier(2)
+
+    def submit():
+        start.wait()
+        try:
+            services.create_worklog(
+                user=engineer,
+                project=project,
+                phase=structural,
+                date=yesterday,
+                hours=Decimal("16"),
+                description="At the same moment",
+            )
+            return "saved"
+        except ValidationError:
+            return "refused"
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(lambda _: submit(), range(2)))
+
+    assert outcomes == ["refused", "saved"]
+    assert WorkLog.objects.filter(user=engineer).count() == 1
+
+
+SET_UP = """
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from projects.models import Project
+user = User.objects.create_user("ahmed", password="x")
+user.groups.add(Group.objects.get(name="engineer"))
+project = Project.objects.create(name="P", code="P")
+print(Token.objects.create(user=user).key, project.pk)
+"""
+
+
+def test_simultaneous_entries_cannot_overfill_a_day_across_workers(tmp_path):
+    database_url = migrated_sqlite(tmp_path)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "t",
+        "HTTPS": "false",
+    }
+    token, project = (
+        subprocess.run(
+            [BIN / "python", "manage.py", "shell", "-c", SET_UP],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.splitlines()[-1]
+        .split()
+    )
+    server = Server(database_url, tmp_path / "gunicorn.log").start()
+    server.wait_for_workers(2)
+
+    def post(day):
+        body = {
+            "project": int(project),
+            "date": day.isoformat(),
+            "hours": "16",
+            "description": "At the same moment",
+        }
+        request = urllib.request.Request(
+            f"{server.url}/api/v1/worklogs/",
+            data=json.dumps(body).encode(),
+            headers={
+                "Authorization": f"Token {token}",
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return day, response.status
+        except urllib.error.HTTPError as error:
+            return day, error.code
+
+    first_day = datetime.date(2026, 11, 2)
+    days = [first_day + datetime.timedelta(days=n) for n in range(DAYS)]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(post, [day for day in days for _ in range(2)]))
+    finally:
+        server.stop()
+
+    statuses = {day: sorted(s for d, s in results if d == day) for day in days}
+    assert all(pair == [201, 400] for pair in statuses.values()), statuses
