@@ -11,14 +11,20 @@ POSITIVE_BUDGET = "A budget must be more than zero hours; leave it empty for non
 HOURS_FIELD = models.DecimalField(max_digits=8, decimal_places=2)
 
 
-def _logged_between(prefix, start, end):
-    """The work-log filter for totals narrowed to a date range."""
+def _worklogs_between(start, end):
+    """The filter that narrows totals to the work logs of a date range."""
     condition = Q()
     if start:
-        condition &= Q(**{f"{prefix}__date__gte": start})
+        condition &= Q(worklogs__date__gte=start)
     if end:
-        condition &= Q(**{f"{prefix}__date__lte": end})
+        condition &= Q(worklogs__date__lte=end)
     return condition
+
+
+def _logged_hours(logged):
+    return Coalesce(
+        Sum("worklogs__hours", filter=logged), ZERO_HOURS, output_field=HOURS_FIELD
+    )
 
 
 class BudgetProgress:
@@ -43,13 +49,9 @@ class BudgetProgress:
 class ProjectQuerySet(models.QuerySet):
     def with_totals(self, start=None, end=None):
         """Hours logged and the last activity, computed by the database."""
-        logged = _logged_between("worklogs", start, end)
+        logged = _worklogs_between(start, end)
         return self.annotate(
-            logged_hours=Coalesce(
-                Sum("worklogs__hours", filter=logged),
-                ZERO_HOURS,
-                output_field=HOURS_FIELD,
-            ),
+            logged_hours=_logged_hours(logged),
             last_activity=Max("worklogs__date", filter=logged),
         )
 
@@ -97,14 +99,7 @@ class Project(BudgetProgress, models.Model):
 
 class PhaseQuerySet(models.QuerySet):
     def with_totals(self, start=None, end=None):
-        logged = _logged_between("worklogs", start, end)
-        return self.annotate(
-            logged_hours=Coalesce(
-                Sum("worklogs__hours", filter=logged),
-                ZERO_HOURS,
-                output_field=HOURS_FIELD,
-            )
-        )
+        return self.annotate(logged_hours=_logged_hours(_worklogs_between(start, end)))
 
 
 class Phase(BudgetProgress, models.Model):

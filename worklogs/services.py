@@ -1,5 +1,6 @@
 """Writes to work logs. Pages, the API and admin all go through here."""
 
+import structlog
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -9,6 +10,8 @@ from worklogs.models import MAX_HOURS_PER_DAY, WorkLog
 
 EDITABLE_FIELDS = ("project", "phase", "date", "hours", "description")
 DONE_PROJECT_MESSAGE = "This project is done; its entries can no longer change."
+
+log = structlog.get_logger(__name__)
 
 
 def create_worklog(*, user, project, date, hours, description, phase=None):
@@ -20,7 +23,10 @@ def create_worklog(*, user, project, date, hours, description, phase=None):
         hours=hours,
         description=description,
     )
-    return save_worklog(worklog)
+    save_worklog(worklog)
+
+    log.info("worklog_created", worklog_id=worklog.pk, hours=str(worklog.hours))
+    return worklog
 
 
 def update_worklog(worklog, **changes):
@@ -32,17 +38,28 @@ def update_worklog(worklog, **changes):
 
     for field, value in changes.items():
         setattr(worklog, field, value)
-    return save_worklog(worklog)
+    save_worklog(worklog)
+
+    log.info("worklog_updated", worklog_id=worklog.pk, fields=sorted(changes))
+    return worklog
 
 
 def delete_worklog(worklog):
     if not worklog.project.is_open_for_logging:
         raise ValidationError({"project": DONE_PROJECT_MESSAGE})
+
+    worklog_id = worklog.pk
     worklog.delete()
+    log.info("worklog_deleted", worklog_id=worklog_id)
 
 
 def save_worklog(worklog):
-    """Validates the entry and saves it, holding its owner's day under a lock."""
+    """Validates the entry and saves it, holding its owner's day under a lock.
+
+    The project's status is checked before the lock, so an entry sent at the
+    very moment its project is closed can still be saved: locking the project
+    too would serialise every entry on it, too high a price for so rare a race.
+    """
     worklog.full_clean()
 
     with transaction.atomic():

@@ -271,3 +271,27 @@ def test_a_user_without_a_role_is_refused_the_pages(client, no_role_user):
 
     assert response.status_code == 403
     assert "Ask an administrator" in response.content.decode()
+
+
+HOSTILE = '<script>alert("x")</script> \u202eevil\u202c \'; DROP TABLE worklogs; --'
+
+
+def test_hostile_text_is_stored_verbatim_and_shown_escaped(
+    signed_in, engineer, project, structural, today
+):
+    submit(signed_in, project, structural, today, "1", HOSTILE)
+
+    assert WorkLog.objects.get().description == HOSTILE
+    page = signed_in.get("/worklogs/").content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+
+
+def test_a_null_byte_in_the_description_is_a_form_error(
+    signed_in, project, structural, today
+):
+    response = submit(signed_in, project, structural, today, "1", "before\x00after")
+
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
+    assert not WorkLog.objects.exists()
