@@ -22,9 +22,30 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
 
+# Both of gunicorn's logs go to stdout, each line once: its loggers do not
+# also hand their lines to the root logger, where Django's handler sits.
 accesslog = "-"
-errorlog = "-"
-capture_output = False
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    # The root logger is Django's: its LOGGING setting fills it in at load.
+    "root": {"level": "INFO", "handlers": []},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
+        "gunicorn.access": {
+            "level": "INFO",
+            "handlers": ["stdout"],
+            "propagate": False,
+        },
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "generic",
+            "stream": "ext://sys.stdout",
+        }
+    },
+}
 
 # gunicorn 27 opens a control socket at one fixed path per user by default;
 # a second instance on the same host would collide with the first.

@@ -39,6 +39,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
+        self.errors_path = log_path.with_suffix(".stderr")
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -51,12 +52,13 @@ class Server:
 
     def start(self):
         self.log = open(self.log_path, "ab")  # noqa: SIM115 closed in stop()
+        self.errors = open(self.errors_path, "ab")  # noqa: SIM115 closed in stop()
         self.process = subprocess.Popen(
             [BIN / "gunicorn", "-c", "gunicorn.conf.py"],
             cwd=ROOT,
             env=self.env,
             stdout=self.log,
-            stderr=subprocess.STDOUT,
+            stderr=self.errors,
         )
         self.wait_until_serving()
         return self
@@ -65,7 +67,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"gunicorn exited: {self.log_path.read_text()[-2000:]}")
+                pytest.fail(f"gunicorn exited: {self.stderr_text()[-2000:]}")
             try:
                 if self.get("/health/live")[0] == 200:
                     return
@@ -105,3 +107,10 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+        self.errors.close()
+
+    def stdout_text(self):
+        return self.log_path.read_text()
+
+    def stderr_text(self):
+        return self.errors_path.read_text()

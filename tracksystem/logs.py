@@ -1,5 +1,7 @@
 """structlog set-up: every log line, ours or a library's, as one JSON object."""
 
+import logging
+
 import structlog
 
 SHARED_PROCESSORS = [
@@ -22,6 +24,8 @@ def json_formatter():
 
 
 def configure_structlog():
+    # Python's warnings become log lines too, instead of bare text on stderr.
+    logging.captureWarnings(True)
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,

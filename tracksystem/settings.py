@@ -217,7 +217,11 @@ LOGGING = {
         "json": {"()": "tracksystem.logs.json_formatter"},
     },
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "formatter": "json"},
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        },
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {

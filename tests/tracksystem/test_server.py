@@ -127,3 +127,16 @@ def test_connections_survive_postgresql_dropping_them(tmp_path):
         subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"])
 
     assert statuses == [200, 200, 200]
+
+
+def test_the_server_logs_to_stdout_each_line_once(database_url, tmp_path):
+    server = Server(database_url, tmp_path / "gunicorn.log")
+    server.start()
+    server.get("/health/live?once", {"X-Request-ID": "log-check-1"})
+    server.stop()
+    stdout = server.stdout_text()
+
+    assert stdout.count('"request_id": "log-check-1"') == 1
+    assert stdout.count("GET /health/live?once HTTP/1.1") == 1
+    assert "Booting worker" in stdout
+    assert server.stderr_text().strip() == ""
