@@ -34,10 +34,12 @@ def _week_url(day):
 
 @role_required
 def week(request):
-    try:
-        day = datetime.date.fromisoformat(request.GET.get("week", ""))
-    except ValueError:
-        day = timezone.localdate()
+    day = timezone.localdate()
+    if "week" in request.GET:
+        try:
+            day = datetime.date.fromisoformat(request.GET["week"])
+        except ValueError:
+            messages.warning(request, "That week could not be read; here is this one.")
 
     own_week = Week(WorkLog.objects.filter(user=request.user), week_start(day))
     return render(
@@ -80,7 +82,10 @@ def worklog_edit(request, pk):
 
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_worklog(WorkLog.objects.get(pk=pk), **form.cleaned_data)
+            # Validating the form already wrote the new values into `worklog`;
+            # the service needs the entry as stored, to judge the change.
+            stored = WorkLog.objects.select_related("project").get(pk=pk)
+            services.update_worklog(stored, **form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
         else:

@@ -153,6 +153,7 @@ def test_week_with_a_malformed_date_shows_the_current_week(signed_in, today):
 
     assert response.status_code == 200
     assert response.context["week"].start <= today <= response.context["week"].end
+    assert "That week could not be read" in response.content.decode()
 
 
 def test_engineer_corrects_an_own_entry(
