@@ -1,6 +1,6 @@
 import datetime
-
-from django.db.models import Sum
+from collections import defaultdict
+from decimal import Decimal
 
 DAYS_IN_WEEK = 7
 
@@ -22,23 +22,22 @@ class Week:
             .order_by("date", "created_at", "id")
         )
 
-        hours = (
-            worklogs.between(self.start, self.end)
-            .values("date")
-            .annotate(total=Sum("hours"))
-        )
-        by_date = {row["date"]: row["total"] for row in hours}
+        # A week holds a few dozen entries at most, all loaded above: their
+        # sums need no second query.
+        entries_by_date = defaultdict(list)
+        for entry in self.entries:
+            entries_by_date[entry.date].append(entry)
         self.days = [
             {
                 "date": day,
-                "hours": by_date.get(day, 0),
-                "entries": [entry for entry in self.entries if entry.date == day],
+                "hours": sum((e.hours for e in entries_by_date[day]), Decimal(0)),
+                "entries": entries_by_date[day],
             }
             for day in (
                 self.start + datetime.timedelta(days=n) for n in range(DAYS_IN_WEEK)
             )
         ]
-        self.total = sum(by_date.values(), 0)
+        self.total = sum((day["hours"] for day in self.days), Decimal(0))
 
     @property
     def previous_start(self):
