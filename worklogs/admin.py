@@ -36,11 +36,11 @@ class WorkLogAdmin(admin.ModelAdmin):
     # Entries of done projects are locked here as on the pages and the API:
     # admin shows them read-only instead of failing on save.
     def has_change_permission(self, request, obj=None):
-        locked = obj is not None and not obj.project.is_open_for_logging
+        locked = obj is not None and obj.is_locked
         return not locked and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        locked = obj is not None and not obj.project.is_open_for_logging
+        locked = obj is not None and obj.is_locked
         return not locked and super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
@@ -51,5 +51,5 @@ class WorkLogAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         for worklog in queryset.select_related("project"):
-            if worklog.project.is_open_for_logging:
+            if not worklog.is_locked:
                 services.delete_worklog(worklog)

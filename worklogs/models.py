@@ -94,6 +94,11 @@ class WorkLog(models.Model):
     def __str__(self):
         return f"{self.user} {self.date} {self.hours}h {self.project.code}"
 
+    @property
+    def is_locked(self):
+        """Entries of a done project no longer change."""
+        return not self.project.is_open_for_logging
+
     def clean(self):
         """The rules one entry must follow on its own.
 

@@ -33,8 +33,7 @@ def update_worklog(worklog, **changes):
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
-    if not worklog.project.is_open_for_logging:
-        raise ValidationError({"project": DONE_PROJECT_MESSAGE})
+    _refuse_if_locked(worklog)
 
     for field, value in changes.items():
         setattr(worklog, field, value)
@@ -45,12 +44,16 @@ def update_worklog(worklog, **changes):
 
 
 def delete_worklog(worklog):
-    if not worklog.project.is_open_for_logging:
-        raise ValidationError({"project": DONE_PROJECT_MESSAGE})
+    _refuse_if_locked(worklog)
 
     worklog_id = worklog.pk
     worklog.delete()
     log.info("worklog_deleted", worklog_id=worklog_id)
+
+
+def _refuse_if_locked(worklog):
+    if worklog.is_locked:
+        raise ValidationError({"project": DONE_PROJECT_MESSAGE})
 
 
 def save_worklog(worklog):
