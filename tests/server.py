@@ -22,15 +22,24 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def manage(database_url, *args):
+    """Runs a management command against `database_url`; answers its stdout."""
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test"}
+    result = subprocess.run(
+        [BIN / "python", "manage.py", *args],
+        cwd=ROOT,
+        env={**env, "HTTPS": "false"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
 def migrated_sqlite(directory):
     """A fresh SQLite database file with every migration applied."""
     url = f"sqlite:///{directory / 'db.sqlite3'}"
-    subprocess.run(
-        [BIN / "python", "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test", "HTTPS": "false"},
-        check=True,
-    )
+    manage(url, "migrate", "--noinput", "-v0")
     return url
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.server import Server, migrated_sqlite
+from tests.server import Server, manage, migrated_sqlite
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +102,7 @@ def test_connections_survive_postgresql_dropping_them(tmp_path):
     subprocess.run([*psql, f"CREATE DATABASE {database}"], check=True)
     url = f"{base}/{database}"
     try:
-        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "t", "HTTPS": "false"}
-        subprocess.run(
-            [".venv/bin/python", "manage.py", "migrate", "-v0"],
-            env=env,
-            check=True,
-        )
+        manage(url, "migrate", "--noinput", "-v0")
         server = Server(url, tmp_path / "gunicorn.log", WEB_CONCURRENCY="1").start()
         try:
             assert server.get("/health/ready")[0] == 200

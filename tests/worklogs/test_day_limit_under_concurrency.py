@@ -3,8 +3,6 @@
 
 import datetime
 import json
-import os
-import subprocess
 import threading
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
-from tests.server import BIN, ROOT, Server, migrated_sqlite
+from tests.server import Server, manage, migrated_sqlite
 from worklogs import services
 from worklogs.models import WorkLog
 
@@ -68,24 +66,8 @@ print(Token.objects.create(user=user).key, project.pk)
 
 def test_simultaneous_entries_cannot_overfill_a_day_across_workers(tmp_path):
     database_url = migrated_sqlite(tmp_path)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "t",
-        "HTTPS": "false",
-    }
-    token, project = (
-        subprocess.run(
-            [BIN / "python", "manage.py", "shell", "-c", SET_UP],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        .stdout.splitlines()[-1]
-        .split()
-    )
+    printed = manage(database_url, "shell", "-c", SET_UP)
+    token, project = printed.splitlines()[-1].split()
     server = Server(database_url, tmp_path / "gunicorn.log").start()
     server.wait_for_workers(2)
 
