@@ -3,9 +3,10 @@ from rest_framework import viewsets
 
 from projects.models import Phase, Project
 from projects.serializers import ProjectDetailSerializer, ProjectSerializer
+from tracksystem.ratelimit.api import CountedBeforePermissions
 
 
-class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
+class ProjectViewSet(CountedBeforePermissions, viewsets.ReadOnlyModelViewSet):
     """Projects with the hours logged against them; the detail lists phases."""
 
     filterset_fields = ["status"]

@@ -55,6 +55,9 @@ class Server:
             "SECRET_KEY": "test",
             "HTTPS": "false",
             "PORT": str(self.port),
+            # Servers started beside each other share one disk cache, as the
+            # workers of one machine do; Redis, when REDIS_URL is set, wins.
+            "CACHE_DIR": str(log_path.parent / "cache"),
             **env,
         }
         self.process = None

@@ -29,9 +29,21 @@ def exception_handler(exc, context):
 
     if isinstance(exc, exceptions.ValidationError):
         response.data = validation_error_body(exc.detail)
+    elif isinstance(exc, exceptions.Throttled):
+        response.data = throttled_body(exc.wait)
     else:
         response.data = error_body(str(exc.detail), _code_of(exc))
     return response
+
+
+def throttled_body(wait):
+    wait = max(1, wait or 1)
+    unit = "second" if wait == 1 else "seconds"
+    return error_body(
+        f"Too many requests. Wait {wait} {unit}, then try again.",
+        "throttled",
+        retry_after=wait,
+    )
 
 
 def validation_error_body(detail):

@@ -11,6 +11,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from tracksystem.logs import configure_structlog
+from tracksystem.ratelimit.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,9 +59,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_structlog",
+    "django_ratelimit",
     "tracksystem",
     "projects",
     "worklogs",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +71,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "tracksystem.request_id.RequestIdMiddleware",
+    "tracksystem.ratelimit.middleware.RateLimitHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -134,7 +138,23 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # A cache on disk that every worker of this machine shares, so the rate
+    # limits hold across workers without Redis. It increments atomically in
+    # an SQLite transaction.
+    CACHES = {
+        "default": {
+            "BACKEND": "diskcache.DjangoCache",
+            "LOCATION": env.str("CACHE_DIR", default=str(BASE_DIR / "var" / "cache")),
+            "TIMEOUT": 300,
+            "SHARDS": 4,
+            # Seconds a writer waits for another worker's transaction.
+            "DATABASE_TIMEOUT": 1.0,
+        }
+    }
+    # django-ratelimit supports memcached and django-redis officially and
+    # warns about any other cache; the disk cache's add() and incr() are
+    # atomic across processes, which is what its counting needs.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -173,7 +193,10 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-if env_flag("BEHIND_PROXY", False):
+# Behind our one reverse proxy, the client's address is the last one in
+# X-Forwarded-For and the scheme comes in X-Forwarded-Proto.
+BEHIND_PROXY = env_flag("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The health endpoints answer load balancers that probe over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
@@ -191,8 +214,41 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tracksystem.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["tracksystem.ratelimit.api.ApiThrottle"],
     "PAGE_SIZE": 50,
 }
+
+# Rate limits: "quota/window", the window in s, m, h or d ("25/10s", "1000/5m").
+# The API counts its windows in one round trip to the cache; sign-in pages
+# are counted by django-ratelimit in the same cache, with the same client keys.
+RATELIMIT_ENABLED = env_flag("RATELIMIT_ENABLED", True)
+RATELIMIT_RATES = {
+    # A person clicking fast trips the burst window and is back in seconds.
+    "burst": env.str("RATELIMIT_BURST", default="25/10s"),
+    "sustained": env.str("RATELIMIT_SUSTAINED", default="1000/5m"),
+    "staff-burst": env.str("RATELIMIT_STAFF_BURST", default="100/10s"),
+    "staff-sustained": env.str("RATELIMIT_STAFF_SUSTAINED", default="2000/5m"),
+    "anon-burst": env.str("RATELIMIT_ANON_BURST", default="10/10s"),
+    "anon-sustained": env.str("RATELIMIT_ANON_SUSTAINED", default="100/5m"),
+    # Work-log submissions, from the form and the API alike.
+    "writes": env.str("RATELIMIT_WRITES", default="20/1m"),
+    "sign-in-username": env.str("RATELIMIT_SIGN_IN_USERNAME", default="10/10m"),
+    "sign-in-ip": env.str("RATELIMIT_SIGN_IN_IP", default="100/10m"),
+}
+for _name, _rate in RATELIMIT_RATES.items():
+    parse_rate(_rate, setting=f"rate {_name!r}")
+# While the cache is unreachable, requests pass unlimited; the store is tried
+# again after this many seconds, and the outage is logged once per interval.
+RATELIMIT_STORE_RETRY = env.float("RATELIMIT_STORE_RETRY", default=5.0)
+RATELIMIT_OUTAGE_LOG_INTERVAL = env.float("RATELIMIT_OUTAGE_LOG_INTERVAL", default=60.0)
+RATELIMIT_KEY_PREFIX = "rl"
+# Operations records: how long they are kept, and how many clients per scope
+# and day get a row of their own before the rest share one.
+OPS_RETENTION_DAYS = env.int("OPS_RETENTION_DAYS", default=90)
+OPS_RATELIMIT_CLIENTS_PER_DAY = env.int("OPS_RATELIMIT_CLIENTS_PER_DAY", default=1000)
+# django-ratelimit reads these.
+RATELIMIT_ENABLE = RATELIMIT_ENABLED
+RATELIMIT_FAIL_OPEN = True
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Track Management System API",

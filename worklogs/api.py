@@ -1,5 +1,6 @@
 from rest_framework import permissions, viewsets
 
+from tracksystem.ratelimit.api import CountedBeforePermissions
 from worklogs import services
 from worklogs.filters import WorkLogFilter
 from worklogs.models import WorkLog
@@ -15,9 +16,10 @@ class ChangesOwnEntriesOnly(permissions.BasePermission):
         )
 
 
-class WorkLogViewSet(viewsets.ModelViewSet):
+class WorkLogViewSet(CountedBeforePermissions, viewsets.ModelViewSet):
     """Engineers see and change their own entries; managers read everyone's."""
 
+    counts_writes = True
     serializer_class = WorkLogSerializer
     filterset_class = WorkLogFilter
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

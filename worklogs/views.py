@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from tracksystem.formats import format_hours
+from tracksystem.ratelimit.pages import refused_for
 from tracksystem.roles import manager_required, role_required
 from worklogs import services
 from worklogs.forms import ExportForm, WorkLogForm
@@ -30,6 +31,23 @@ CSV_COLUMNS = [
 
 def _week_url(day):
     return f"{reverse('week')}?week={day:%Y-%m-%d}"
+
+
+def _too_fast(request, form):
+    """Counts a submission in the writes limit, the API's and the form's alike.
+
+    Past the limit the form comes back as typed, with the wait, and nothing
+    is saved.
+    """
+    wait = refused_for(request, "writes")
+    if wait:
+        unit = "second" if wait == 1 else "seconds"
+        form.add_error(
+            None,
+            f"You are saving entries faster than the limit allows. Wait {wait} "
+            f"{unit}, then save again; what you typed is kept.",
+        )
+    return wait
 
 
 @role_required
@@ -53,6 +71,8 @@ def worklog_create(request):
     initial = {"date": request.GET.get("date") or timezone.localdate()}
     form = WorkLogForm(request.POST or None, initial=initial)
 
+    if request.method == "POST" and (wait := _too_fast(request, form)):
+        return _form_page(request, form, wait=wait)
     if request.method == "POST" and form.is_valid():
         try:
             worklog = services.create_worklog(user=request.user, **form.cleaned_data)
@@ -64,7 +84,17 @@ def worklog_create(request):
             )
             return redirect(_week_url(worklog.date))
 
-    return render(request, "worklogs/worklog_form.html", {"form": form})
+    return _form_page(request, form)
+
+
+def _form_page(request, form, worklog=None, wait=None):
+    response = render(
+        request, "worklogs/worklog_form.html", {"form": form, "worklog": worklog}
+    )
+    if wait:
+        response.status_code = 429
+        response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _own_worklog(request, pk):
@@ -80,6 +110,8 @@ def worklog_edit(request, pk):
     worklog = _own_worklog(request, pk)
     form = WorkLogForm(request.POST or None, instance=worklog)
 
+    if request.method == "POST" and (wait := _too_fast(request, form)):
+        return _form_page(request, form, worklog, wait=wait)
     if request.method == "POST" and form.is_valid():
         try:
             # Validating the form already wrote the new values into `worklog`;
@@ -92,9 +124,7 @@ def worklog_edit(request, pk):
             messages.success(request, "Work log updated.")
             return redirect(_week_url(form.cleaned_data["date"]))
 
-    return render(
-        request, "worklogs/worklog_form.html", {"form": form, "worklog": worklog}
-    )
+    return _form_page(request, form, worklog)
 
 
 @role_required
