@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from ops import errors
 from projects.models import Phase, Project
 from tracksystem.ratelimit import engine
 from worklogs.models import WorkLog
@@ -53,11 +54,12 @@ def _own_disk_cache(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """Every test starts with no requests counted and the store reachable."""
+def _fresh_counts():
+    """Every test starts with nothing counted, in the store or in memory."""
     cache.clear()
     engine.store().clear()
     engine.outage = engine.StoreOutage()
+    errors.pending.forget()
 
 
 @pytest.fixture

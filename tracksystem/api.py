@@ -7,15 +7,13 @@ from rest_framework import exceptions, pagination
 from rest_framework.fields import get_error_detail
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tracksystem.request_id import current_request_id
-
-
-def error_body(message, code, **extra):
-    return {"error": message, "code": code, "request_id": current_request_id(), **extra}
+from tracksystem.errors import database_unavailable, error_body, is_outage
 
 
 def exception_handler(exc, context):
     """Every error the API answers has the shape of `error_body`."""
+    if is_outage(exc):
+        return database_unavailable(context["request"]._request, exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

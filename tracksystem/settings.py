@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tracksystem.errors.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "tracksystem.urls"
@@ -246,6 +247,39 @@ RATELIMIT_KEY_PREFIX = "rl"
 # and day get a row of their own before the rest share one.
 OPS_RETENTION_DAYS = env.int("OPS_RETENTION_DAYS", default=90)
 OPS_RATELIMIT_CLIENTS_PER_DAY = env.int("OPS_RATELIMIT_CLIENTS_PER_DAY", default=1000)
+# Worker restarts: more unplanned exits than this in a day mails the
+# administrators; so does a crash loop, OPS_CRASH_LOOP_EXITS exits each within
+# OPS_CRASH_LOOP_UPTIME seconds of booting, inside OPS_CRASH_LOOP_PERIOD.
+OPS_RESTART_THRESHOLD = env.int("OPS_RESTART_THRESHOLD", default=10)
+OPS_CRASH_LOOP_EXITS = env.int("OPS_CRASH_LOOP_EXITS", default=3)
+OPS_CRASH_LOOP_UPTIME = env.float("OPS_CRASH_LOOP_UPTIME", default=10.0)
+OPS_CRASH_LOOP_PERIOD = env.float("OPS_CRASH_LOOP_PERIOD", default=120.0)
+# Unhandled exceptions are grouped in ops; off only for the error-storm
+# benchmark's baseline.
+OPS_RECORD_ERRORS = env_flag("OPS_RECORD_ERRORS", True)
+OPS_SAMPLES_PER_GROUP = env.int("OPS_SAMPLES_PER_GROUP", default=5)
+# A group's repeats in one worker are written together at most this often.
+OPS_ERROR_FLUSH_SECONDS = env.float("OPS_ERROR_FLUSH_SECONDS", default=1.0)
+
+# Alerts go to ADMINS ("Name <address>, Name <address>") through Django's
+# mail; the console backend prints them until a mail server is configured.
+ADMINS = [
+    (name.strip(), address.strip(" <>"))
+    for name, _, address in (
+        entry.strip().rpartition(" ") for entry in env.list("ADMINS", default=[])
+    )
+]
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="tracksystem.mail.ConsoleEmailBackend")
+# The master sends restart alerts itself: a mail server that hangs must not
+# hold it for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_flag("EMAIL_USE_TLS", False)
+SERVER_EMAIL = env.str("SERVER_EMAIL", default="track@localhost")
+
 # django-ratelimit reads these.
 RATELIMIT_ENABLE = RATELIMIT_ENABLED
 RATELIMIT_FAIL_OPEN = True
@@ -281,8 +315,12 @@ LOGGING = {
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
-        # Django's request logger repeats what request_finished already says.
-        "django.request": {"level": "ERROR"},
+        # Django's own set-up mails ADMINS on every 500; ops groups errors and
+        # mails once per group instead.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # Django's request logger repeats what request_finished and
+        # request_failed already say, traceback included.
+        "django.request": {"level": "CRITICAL"},
         "django.server": {"level": "ERROR"},
     },
 }

@@ -27,6 +27,7 @@ urlpatterns = [
         "accounts/login/", limit_sign_in(auth_views.LoginView.as_view()), name="login"
     ),
     path("admin/login/", limit_sign_in(admin.site.login)),
+    path("admin/ops/overview/", include("ops.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -129,9 +129,34 @@ def test_the_server_logs_to_stdout_each_line_once(database_url, tmp_path):
     server.start()
     server.get("/health/live?once", {"X-Request-ID": "log-check-1"})
     server.stop()
-    stdout = server.stdout_text()
+    lines = [json.loads(line) for line in server.stdout_text().splitlines()]
 
-    assert stdout.count('"request_id": "log-check-1"') == 1
-    assert stdout.count("GET /health/live?once HTTP/1.1") == 1
-    assert "Booting worker" in stdout
+    # Every line is JSON; the request shows once in Django's log and once in
+    # gunicorn's access log, both with its id.
+    for_request = [line for line in lines if line.get("request_id") == "log-check-1"]
+    assert sorted(line["event"] for line in for_request) == [
+        "gunicorn_access",
+        "request_finished",
+    ]
+    assert any(line["event"].startswith("Booting worker") for line in lines)
     assert server.stderr_text().strip() == ""
+
+
+def test_an_unreachable_database_is_a_503_with_retry_after_not_a_500(tmp_path):
+    server = Server("postgres://postgres@127.0.0.1:9/none", tmp_path / "g.log").start()
+    try:
+        api = server.get("/api/v1/projects/", {"Authorization": "Token " + "a" * 40})
+        page = server.get("/projects/", {"Cookie": "sessionid=" + "b" * 32})
+        workers_after = server.wait_for_workers(2)
+    finally:
+        server.stop()
+
+    status, headers, body = api
+    assert status == 503
+    assert headers["Retry-After"] == "5"
+    assert json.loads(body)["code"] == "unavailable"
+    status, headers, body = page
+    assert status == 503
+    assert headers["Retry-After"] == "5"
+    assert b"Back in a moment" in body
+    assert len(workers_after) == 2
