@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from ops.alerts import alert
 from ops.models import ErrorGroup, ErrorHour, ErrorSample
+from ops.retention import DailyPrune
 from tracksystem.request_id import current_request_id
 
 log = structlog.get_logger(__name__)
@@ -33,7 +34,7 @@ SAMPLE_INTERVAL = 10.0
 ROOT = Path(settings.BASE_DIR).resolve()
 
 _sampled_at = {}
-_pruned_on = None
+_prune_hours = DailyPrune(ErrorHour, "hour")
 
 
 @dataclass(frozen=True)
@@ -214,17 +215,6 @@ def _write(occurrence, count, users, paths):
             "error_group_regressed", group_id=group.pk, location=occurrence.location
         )
         _alert(occurrence, group.pk, "regression", "Regression")
-
-
-def _prune_hours(now):
-    """Drops hourly counts past the retention, once a day per worker."""
-    global _pruned_on
-    today = timezone.localdate(now)
-    if _pruned_on == today:
-        return
-    cutoff = now - datetime.timedelta(days=settings.OPS_RETENTION_DAYS)
-    ErrorHour.objects.filter(hour__lt=cutoff).delete()
-    _pruned_on = today
 
 
 def _commit_without_waiting_for_the_disk():

@@ -1,19 +1,18 @@
 """Recording the rate limits' refusals, bounded whatever the traffic."""
 
-import datetime
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from ops.models import RateLimitHit
+from ops.retention import DailyPrune
 
 # Past this many clients for one scope on one day, further clients share one
 # row: a flood from many addresses adds to a count instead of to the table.
 OVERFLOW_CLIENT = "others"
 
-_pruned_on = None
+_prune = DailyPrune(RateLimitHit, "day")
 
 
 def record_hit(*, client, user_id, ip, scope, window, at):
@@ -43,18 +42,9 @@ def record_hit(*, client, user_id, ip, scope, window, at):
     except IntegrityError:
         # Another worker made the row between our update and our insert.
         _count_in(client, scope, day, at)
-    _prune(day)
+    _prune(at)
 
 
 def _count_in(client, scope, day, at):
     rows = RateLimitHit.objects.filter(client=client, scope=scope, day=day)
     return rows.update(count=F("count") + 1, last_at=at) > 0
-
-
-def _prune(today):
-    global _pruned_on
-    if _pruned_on == today:
-        return
-    cutoff = today - datetime.timedelta(days=settings.OPS_RETENTION_DAYS)
-    RateLimitHit.objects.filter(day__lt=cutoff).delete()
-    _pruned_on = today

@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from ops import workers
 from ops.models import ErrorGroup, ErrorHour, RateLimitHit, WorkerEvent
+from ops.retention import start_of
 
 DURATION = re.compile(r"(?P<amount>\d+)(?P<unit>[smhd])")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -29,15 +30,14 @@ def parse_since(text, now=None):
     if moment:
         return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
     if day:
-        return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+        return start_of(day)
     raise ValueError(
         f"cannot read {text!r}: use 24h, 7d, 30m, 2026-12-01 or an ISO time"
     )
 
 
 def start_of_today(now=None):
-    today = timezone.localdate(now or timezone.now())
-    return timezone.make_aware(datetime.datetime.combine(today, datetime.time()))
+    return start_of(timezone.localdate(now or timezone.now()))
 
 
 def worker_exits(since):

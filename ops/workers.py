@@ -20,6 +20,7 @@ from gunicorn.arbiter import Arbiter
 
 from ops.alerts import alert
 from ops.models import WorkerEvent
+from ops.retention import DailyPrune, start_of
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +35,7 @@ BOOT_ERROR_CODES = {Arbiter.WORKER_BOOT_ERROR, Arbiter.APP_LOAD_ERROR}
 # worker is forked while it waits.
 DATABASE_RETRY_AFTER = 30.0
 _database_down_until = 0.0
-_pruned_on = None
+_prune = DailyPrune(WorkerEvent, "at")
 
 
 def record_boot(*, pid, master_pid, slot):
@@ -125,7 +126,7 @@ def _record_exit(pid, master_pid, slot, uptime, status, aborted, note):
     # Alerts need the database too: their once-an-hour claim lives there.
     if not _save(event):
         return
-    _prune(timezone.localdate(event.at))
+    _prune(event.at)
     if loop_length:
         _alert_crash_loop(event, loop_length)
     if not planned:
@@ -158,15 +159,6 @@ def _save(event):
         log.error("worker_event_not_saved", pid=event.pid, error=type(error).__name__)
         return False
     return True
-
-
-def _prune(today):
-    global _pruned_on
-    if _pruned_on == today:
-        return
-    cutoff = timezone.now() - datetime.timedelta(days=settings.OPS_RETENTION_DAYS)
-    WorkerEvent.objects.filter(at__lt=cutoff).delete()
-    _pruned_on = today
 
 
 class CrashLoopWatch:
@@ -231,10 +223,7 @@ def _alert_past_threshold(day):
 
 def restarts_on(day):
     """Unplanned exits on `day`, in the firm's time zone."""
-    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
-    end = timezone.make_aware(
-        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time())
-    )
+    start, end = start_of(day), start_of(day + datetime.timedelta(days=1))
     return WorkerEvent.objects.restarts().filter(at__gte=start, at__lt=end).count()
 
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from ops import workers
 from ops.models import WorkerEvent
+from ops.retention import start_of
 
 SUMMARY_DAYS = 14
 
@@ -43,7 +44,7 @@ class WorkerEventAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         """The list, under two weeks of exits per day and restarts per worker."""
         today = timezone.localdate()
-        since = _start_of(today - datetime.timedelta(days=SUMMARY_DAYS - 1))
+        since = start_of(today - datetime.timedelta(days=SUMMARY_DAYS - 1))
         per_day = workers.exits_per_day(since)
         threshold = settings.OPS_RESTART_THRESHOLD
         restarts_today = per_day.get(today, {}).get("restarts", 0)
@@ -64,7 +65,3 @@ class WorkerEventAdmin(admin.ModelAdmin):
             "summary_days": SUMMARY_DAYS,
         }
         return super().changelist_view(request, {**(extra_context or {}), **summary})
-
-
-def _start_of(day):
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))

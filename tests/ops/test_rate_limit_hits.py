@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from ops.models import RateLimitHit
-from ops.ratelimits import OVERFLOW_CLIENT, record_hit
+from ops.ratelimits import OVERFLOW_CLIENT, _prune, record_hit
 
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +53,8 @@ def test_past_the_daily_cap_further_clients_share_one_row(settings):
 
 def test_rows_past_the_retention_are_pruned(settings, monkeypatch):
     settings.OPS_RETENTION_DAYS = 30
-    monkeypatch.setattr("ops.ratelimits._pruned_on", None)
     hit(at=timezone.now() - datetime.timedelta(days=45))
-    monkeypatch.setattr("ops.ratelimits._pruned_on", None)
+    monkeypatch.setattr(_prune, "pruned_on", None)
 
     hit()
 
