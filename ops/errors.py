@@ -267,7 +267,9 @@ UPSERT_HOUR = """
     ON CONFLICT (group_id, hour) DO UPDATE SET
         count = ops_errorhour.count + excluded.count
 """
-UPSERT_HOUR_VALUES = UPSERT_HOUR.format(source="VALUES (%(group)s, %(hour)s, 1)")
+UPSERT_HOUR_VALUES = UPSERT_HOUR.format(
+    source="VALUES (%(group)s, %(hour)s, %(count)s)"
+)
 ONE_TRIP = f"""
     WITH grp AS ({UPSERT_GROUP}),
     hour AS ({UPSERT_HOUR.format(source="SELECT id, %(hour)s, %(count)s FROM grp")})
@@ -293,10 +295,7 @@ def _count(occurrence, count, now):
         else:
             cursor.execute(UPSERT_GROUP, params)
             row = cursor.fetchone()
-            source = "VALUES (%(group)s, %(hour)s, %(count)s)"
-            cursor.execute(
-                UPSERT_HOUR.format(source=source), {**params, "group": row[0]}
-            )
+            cursor.execute(UPSERT_HOUR_VALUES, {**params, "group": row[0]})
     return _counted(row, now)
 
 

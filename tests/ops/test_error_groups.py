@@ -231,6 +231,7 @@ def test_repeats_wait_in_memory_and_are_written_together(failing_client, setting
     errors.flush()
     group = ErrorGroup.objects.get()
     assert group.count == 60
+    assert ErrorHour.objects.get(group=group).count == 60
     assert sorted(group.paths) == ["/api/v1/boom/phases/", "/boom/phases/"]
 
 
