@@ -2,11 +2,6 @@ from django.conf import settings
 from django.db import models
 
 
-class RateLimitHitQuerySet(models.QuerySet):
-    def since(self, day):
-        return self.filter(day__gte=day)
-
-
 class RateLimitHit(models.Model):
     """How often one client tripped one limit on one day.
 
@@ -26,8 +21,6 @@ class RateLimitHit(models.Model):
     count = models.PositiveIntegerField(default=1)
     first_at = models.DateTimeField()
     last_at = models.DateTimeField()
-
-    objects = RateLimitHitQuerySet.as_manager()
 
     class Meta:
         constraints = [
