@@ -1,5 +1,6 @@
 from rest_framework import permissions, viewsets
 
+from tracksystem.idempotency import IdempotentCreate
 from tracksystem.ratelimit.api import CountedBeforePermissions
 from worklogs import services
 from worklogs.filters import WorkLogFilter
@@ -16,7 +17,7 @@ class ChangesOwnEntriesOnly(permissions.BasePermission):
         )
 
 
-class WorkLogViewSet(CountedBeforePermissions, viewsets.ModelViewSet):
+class WorkLogViewSet(IdempotentCreate, CountedBeforePermissions, viewsets.ModelViewSet):
     """Engineers see and change their own entries; managers read everyone's."""
 
     counts_writes = True

@@ -58,3 +58,15 @@ def test_a_malformed_number_stops_the_process():
 
     assert result.returncode != 0
     assert "sixty" in result.stderr
+
+
+def test_the_idempotency_lock_must_outlast_the_workers_timeout():
+    result = manage(
+        "check",
+        **{**PRODUCTION, "IDEMPOTENCY_LOCK_TIMEOUT": "30", "GUNICORN_TIMEOUT": "30"},
+    )
+
+    assert result.returncode != 0
+    assert "IDEMPOTENCY_LOCK_TIMEOUT must be longer than GUNICORN_TIMEOUT" in (
+        result.stderr
+    )
