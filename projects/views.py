@@ -57,4 +57,7 @@ def project_detail(request, pk):
             :RECENT_ENTRIES
         ]
 
+    if request.htmx.target == "project-panel":
+        context["in_panel"] = True
+        return render(request, "projects/_project_panel.html", context)
     return render(request, "projects/project_detail.html", context)

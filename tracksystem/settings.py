@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_structlog",
     "django_ratelimit",
+    "django_htmx",
     "tracksystem",
     "projects",
     "worklogs",
@@ -77,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tracksystem.errors.DatabaseOutageMiddleware",
 ]
@@ -243,6 +245,20 @@ for _name, _rate in RATELIMIT_RATES.items():
 RATELIMIT_STORE_RETRY = env.float("RATELIMIT_STORE_RETRY", default=5.0)
 RATELIMIT_OUTAGE_LOG_INTERVAL = env.float("RATELIMIT_OUTAGE_LOG_INTERVAL", default=60.0)
 RATELIMIT_KEY_PREFIX = "rl"
+
+# Idempotency-Key: a signed-in client's retried write gets the first answer
+# back for this many seconds instead of being done twice.
+IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=86400)
+# A key still running after this many seconds was left by a dead worker, and
+# a retry takes it over. gunicorn kills a sync worker whose request outlasts
+# its timeout, so a longer lock never takes a key from a live request.
+IDEMPOTENCY_LOCK_TIMEOUT = env.int("IDEMPOTENCY_LOCK_TIMEOUT", default=60)
+_gunicorn_timeout = env.int("GUNICORN_TIMEOUT", default=30)
+if _gunicorn_timeout >= IDEMPOTENCY_LOCK_TIMEOUT:
+    raise ImproperlyConfigured(
+        "IDEMPOTENCY_LOCK_TIMEOUT must be longer than GUNICORN_TIMEOUT."
+    )
+
 # Operations records: how long they are kept, and how many clients per scope
 # and day get a row of their own before the rest share one.
 OPS_RETENTION_DAYS = env.int("OPS_RETENTION_DAYS", default=90)

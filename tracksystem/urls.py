@@ -21,6 +21,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    path("help/connection/", views.connection_help, name="help-connection"),
     # Both sign-in forms count attempts per username and per address; these
     # come before the patterns they stand in for.
     path(

@@ -9,8 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
 from tracksystem.formats import format_hours
+from tracksystem.idempotency import idempotent
 from tracksystem.ratelimit.pages import refused_for
 from tracksystem.roles import manager_required, role_required
 from worklogs import services
@@ -31,6 +33,14 @@ CSV_COLUMNS = [
 
 def _week_url(day):
     return f"{reverse('week')}?week={day:%Y-%m-%d}"
+
+
+def _to_week(request, day):
+    # htmx sent the form: it loads the week as a whole page, so the message
+    # shows and the draft it kept is cleared.
+    if request.htmx:
+        return HttpResponseClientRedirect(_week_url(day))
+    return redirect(_week_url(day))
 
 
 def _too_fast(request, form):
@@ -67,6 +77,7 @@ def week(request):
 
 @role_required
 @require_http_methods(["GET", "POST"])
+@idempotent
 def worklog_create(request):
     initial = {"date": request.GET.get("date") or timezone.localdate()}
     form = WorkLogForm(request.POST or None, initial=initial)
@@ -82,7 +93,7 @@ def worklog_create(request):
             messages.success(
                 request, f"Work log added: {format_hours(worklog.hours)} hours."
             )
-            return redirect(_week_url(worklog.date))
+            return _to_week(request, worklog.date)
 
     return _form_page(request, form)
 
@@ -106,6 +117,7 @@ def _own_worklog(request, pk):
 
 @role_required
 @require_http_methods(["GET", "POST"])
+@idempotent
 def worklog_edit(request, pk):
     worklog = _own_worklog(request, pk)
     form = WorkLogForm(request.POST or None, instance=worklog)
@@ -122,13 +134,14 @@ def worklog_edit(request, pk):
             form.add_error(None, error)
         else:
             messages.success(request, "Work log updated.")
-            return redirect(_week_url(form.cleaned_data["date"]))
+            return _to_week(request, form.cleaned_data["date"])
 
     return _form_page(request, form, worklog)
 
 
 @role_required
 @require_http_methods(["GET", "POST"])
+@idempotent
 def worklog_delete(request, pk):
     worklog = _own_worklog(request, pk)
 

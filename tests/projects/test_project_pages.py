@@ -185,3 +185,19 @@ def test_page_query_count_does_not_grow_with_the_data(
     large = _count_queries(client, url)
 
     assert small == large == queries
+
+
+def test_the_dashboard_switches_projects_in_a_panel(as_manager, project):
+    dashboard = as_manager.get("/projects/").content.decode()
+    panel = as_manager.get(
+        f"/projects/{project.pk}/",
+        headers={"HX-Request": "true", "HX-Target": "project-panel"},
+    ).content.decode()
+
+    # Each link asks for the panel only, and a newer click replaces the
+    # queued ones.
+    assert f'hx-get="/projects/{project.pk}/"' in dashboard
+    assert 'hx-sync="#project-table:queue last"' in dashboard
+    assert 'id="project-panel"' in panel
+    assert "Structural Design" in panel
+    assert "<header" not in panel

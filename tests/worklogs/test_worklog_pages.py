@@ -296,3 +296,37 @@ def test_a_null_byte_in_the_description_is_a_form_error(
     assert response.status_code == 200
     assert "Null characters are not allowed." in response.content.decode()
     assert not WorkLog.objects.exists()
+
+
+def test_a_form_sent_by_htmx_is_answered_with_a_whole_page_redirect(
+    signed_in, project, structural, today
+):
+    response = signed_in.post(
+        "/worklogs/new/",
+        {
+            "project": project.pk,
+            "phase": structural.pk,
+            "date": today.isoformat(),
+            "hours": "3",
+            "description": "Sent by htmx",
+        },
+        headers={"HX-Request": "true"},
+    )
+
+    # The browser loads the week as a page, which shows the message and lets
+    # the page clear the draft it kept.
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"/worklogs/?week={today:%Y-%m-%d}"
+    assert WorkLog.objects.get().description == "Sent by htmx"
+
+
+def test_the_form_carries_its_draft_name_and_restores_only_when_empty(
+    signed_in, engineer, project, structural, today
+):
+    empty = signed_in.get("/worklogs/new/").content.decode()
+    refused = submit(signed_in, project, structural, today, "30").content.decode()
+
+    assert f'data-draft="{engineer.pk}:worklog-new"' in empty
+    assert 'data-draft-restore="true"' in empty
+    # A form the server sent back holds what was typed; no draft overrides it.
+    assert 'data-draft-restore="false"' in refused
