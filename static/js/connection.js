@@ -382,6 +382,12 @@
     clear(form) {
       localStorage.removeItem(this.storageKey(form));
     },
+
+    clearAll() {
+      for (const name of Object.keys(localStorage)) {
+        if (name.startsWith(DRAFT_PREFIX)) localStorage.removeItem(name);
+      }
+    },
   };
 
   function idempotencyKey(elt) {
@@ -560,6 +566,10 @@
     document.addEventListener("click", (event) => {
       const button = event.target.closest("[data-copy-details]");
       if (button) copyDetails(button);
+    });
+    // Signing out leaves no one's unsent hours in a shared browser.
+    document.addEventListener("submit", (event) => {
+      if (event.target.matches("[data-clears-drafts]")) drafts.clearAll();
     });
 
     document.body.addEventListener("htmx:configRequest", onConfigRequest);

@@ -1,9 +1,9 @@
 """Chromium, driven by Playwright, against a real gunicorn on a seeded database.
 
 The system's Chromium is used; no browser is downloaded. pytest-playwright is
-not used: its browser lives for the whole session, and Playwright's event loop
-would then stand beside every later test's database calls, which Django
-refuses.
+not used: these tests need a browser launched from that Chromium, a page per
+test and a screenshot named after it, a few lines here; its fixtures would add
+three packages and still need the skip below.
 """
 
 import os

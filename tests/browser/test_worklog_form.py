@@ -122,3 +122,15 @@ def test_a_rate_limited_submit_counts_down_and_goes_through(
     # At zero the page sends it once more by itself.
     expect_saved(page, hours="1", timeout=(seconds + 5) * 1000)
     assert count_worklogs(demo_database, "Second of two quick entries") == 1
+
+
+def test_signing_out_leaves_no_draft_behind(page, server):
+    sign_in(page, server, "ahmed")
+    open_form(page, server)
+    fill_entry(page, "Typed on a shared computer")
+    assert page.evaluate("Object.keys(localStorage).length") == 1
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+    assert page.evaluate("Object.keys(localStorage).length") == 0
