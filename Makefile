@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint format check clean
+.PHONY: run test lint format check clean bench bench-quick wrk
 
 # Installs again whenever a requirements file changes.
 $(BIN)/.runtime: requirements.txt
@@ -16,6 +16,10 @@ $(BIN)/.runtime: requirements.txt
 
 $(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(BIN)/.bench: $(BIN)/.runtime requirements-bench.txt
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	touch $@
 
 # Local settings for the demo: a secret key and the demo password, made once
@@ -55,6 +59,23 @@ format: $(BIN)/.dev
 check: $(BIN)/.runtime
 	SECRET_KEY=$$($(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))") \
 	ALLOWED_HOSTS=track.example.com $(MANAGE) check --deploy --fail-level WARNING
+
+# The load benchmark (bench/README.md): PostgreSQL and Redis when
+# DATABASE_URL and REDIS_URL are set, else SQLite and the disk cache.
+bench: $(BIN)/.bench wrk
+	$(BIN)/python bench/stack.py $(if $(QUICK),--quick)
+
+bench-quick: $(BIN)/.bench wrk
+	$(BIN)/python bench/stack.py --quick
+
+# wrk drives the bench where it can be installed; without it the bench says
+# so and sends its load from Python processes.
+wrk:
+	@command -v wrk >/dev/null || \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1 || \
+	{ apt-get update -q >/dev/null 2>&1 && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1; } || \
+	echo "wrk could not be installed: the bench's load comes from Python instead."
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -73,11 +73,12 @@ if os.path.isdir("/dev/shm"):  # noqa: S108 a folder for gunicorn's own files
 def when_ready(server):
     """Runs in the master after the app is loaded, before any worker forks."""
     from django.db import connections
-    from django.urls import get_resolver
 
-    # Import every view and serializer now rather than on each worker's
-    # first request, which is what makes a fresh worker fast.
-    get_resolver().resolve("/health/live")
+    from tracksystem.wsgi import warm_up
+
+    # Import every view and serializer, compile the templates and so on now
+    # rather than on each worker's first request: a fresh worker is fast.
+    warm_up()
 
     # A connection opened while loading would be shared by every forked
     # worker and break their requests: the workers open their own.

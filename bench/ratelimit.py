@@ -17,19 +17,12 @@ bench/results/ratelimit.json.
 """
 
 import argparse
-import contextlib
 import datetime
-import http.client
 import json
-import multiprocessing
 import os
-import queue
 import shlex
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,17 +32,25 @@ from pathlib import Path
 
 import psycopg
 import redis
-from psycopg.conninfo import conninfo_to_dict
 from redis.connection import parse_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import (  # noqa: E402
+    UNREACHABLE_RATES,
+    BenchError,
+    LoadGenerator,
+    Request,
+    check,
+    clean_env,
+    manage,
+    recreate_database,
+    servers,
+)
 from tracksystem.ratelimit.rates import Policy  # noqa: E402
 from tracksystem.ratelimit.stores import RedisStore  # noqa: E402
 
-BIN = Path(sys.executable).parent
-WRK_SCRIPT = Path(__file__).with_suffix(".lua")
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "ratelimit.json"
 TARGET = 0.9
 SMALL_RATE, LARGE_RATE = "1000/5m", "100000/5m"
@@ -57,13 +58,6 @@ SMALL_RATE, LARGE_RATE = "1000/5m", "100000/5m"
 # must stay below it, or the small rate would pay for logging the large does not.
 WARNING_SHARE = 0.8
 
-# Rates nobody reaches during the bench: throttling counts, never refuses.
-UNREACHABLE_RATES = {
-    "RATELIMIT_BURST": "1000000/10s",
-    "RATELIMIT_SUSTAINED": "100000000/5m",
-    "RATELIMIT_STAFF_BURST": "1000000/10s",
-    "RATELIMIT_STAFF_SUSTAINED": "100000000/5m",
-}
 # For comparison 2 only the sustained rate differs between the servers.
 RATE_BURST = "100000/10s"
 
@@ -86,14 +80,6 @@ for number in range({count}):
 main = token_of(User.objects.get(username="ahmed"))
 print("TOKENS " + json.dumps({{"main": main, "clients": clients}}))
 """
-
-
-class BenchError(Exception):
-    """Something broke: the numbers of this run mean nothing."""
-
-    def __init__(self, message, details=""):
-        super().__init__(message)
-        self.details = details
 
 
 def parse_args(argv):
@@ -144,27 +130,11 @@ def parse_args(argv):
 
 
 def base_env(args):
-    """The environment of every command and server: ours, not the shell's."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("RATELIMIT_", "GUNICORN_", "DATABASE_", "REDIS_"))
-    }
-    env.update(
+    return clean_env(
         DATABASE_URL=args.database_url,
         REDIS_URL=args.redis_url,
-        SECRET_KEY="bench",  # noqa: S106 a throwaway server's key
-        HTTPS="false",
         LOG_LEVEL="WARNING",
     )
-    return env
-
-
-def recreate_database(database_url):
-    name = conninfo_to_dict(database_url)["dbname"]
-    with psycopg.connect(database_url, dbname="postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def analyze(database_url):
@@ -172,19 +142,6 @@ def analyze(database_url):
     # would change the query plans in the middle of the bench.
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE")
-
-
-def manage(env, *args):
-    result = subprocess.run(  # noqa: S603 our own manage.py, fixed arguments
-        [BIN / "python", "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode:
-        raise BenchError(f"manage.py {args[0]} failed", result.stderr[-3000:])
-    return result.stdout
 
 
 def prepare_database(args, env):
@@ -198,252 +155,27 @@ def prepare_database(args, env):
     return json.loads(line.removeprefix("TOKENS "))
 
 
-# --- Servers ----------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """One gunicorn from gunicorn.conf.py, its output in files under `logs`."""
-
-    def __init__(self, name, env, logs):
-        self.name = name
-        self.port = free_port()
-        self.env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port)}
-        self.log_path = logs / f"{name}.log"
-        self.process = None
-
-    def start(self):
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(  # noqa: S603 our own gunicorn
-                [BIN / "gunicorn", "-c", "gunicorn.conf.py"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        self.wait_until_serving()
-
-    def wait_until_serving(self, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"{self.name} exited", self.log_tail())
-            with contextlib.suppress(OSError):
-                if self.get("/health/live")[0] == 200:
-                    return
-            time.sleep(0.1)
-        raise BenchError(f"{self.name} did not serve in {timeout}s", self.log_tail())
-
-    def get(self, path, headers=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-        try:
-            connection.request("GET", path, headers=headers or {})
-            response = connection.getresponse()
-            return response.status, response.read()
-        finally:
-            connection.close()
-
-    def worker_cpu(self):
-        """The workers' pids, and the CPU seconds they have used so far."""
-        pid = self.process.pid
-        try:
-            workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-            return frozenset(workers), sum(map(cpu_seconds_of, workers))
-        except FileNotFoundError as error:
-            raise BenchError(f"{self.name} lost a process", self.log_tail()) from error
-
-    def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def log_tail(self, lines=30):
-        return "\n".join(
-            self.log_path.read_text(errors="replace").splitlines()[-lines:]
-        )
-
-
-def cpu_seconds_of(pid):
-    # /proc/<pid>/stat: utime and stime are fields 14 and 15, counted after
-    # the command name, which may itself hold spaces and parentheses.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def redis_cpu_seconds(cache):
     info = cache.info("cpu")
     return info["used_cpu_user"] + info["used_cpu_sys"]
 
 
-@contextlib.contextmanager
-def servers(variants, env, logs):
-    """Starts one server per variant (name -> extra env); stops them all."""
-    started = {}
-    try:
-        for name, extra in variants.items():
-            started[name] = Server(name, {**env, **extra}, logs)
-            started[name].start()
-        yield started
-    finally:
-        for server in started.values():
-            server.stop()
-
-
-# --- Load -------------------------------------------------------------------
-
-
-@dataclass
-class Load:
-    """What one measurement sent and got back."""
-
-    requests: int
-    seconds: float
-    ok: int
-    with_header: int
-    errors: int
-    worker_cpu_seconds: float = 0.0
-    # The whole Redis server's, other clients included.
-    redis_cpu_seconds: float = 0.0
-
-    @property
-    def per_second(self):
-        return self.requests / self.seconds
-
-    @property
-    def worker_cpu_ms_per_request(self):
-        return 1000 * self.worker_cpu_seconds / self.requests
-
-    @property
-    def redis_cpu_ms_per_request(self):
-        return 1000 * self.redis_cpu_seconds / self.requests
-
-    @property
-    def cpu_ms_per_request(self):
-        """Workers' and Redis's CPU per request; the database's is left out."""
-        return self.worker_cpu_ms_per_request + self.redis_cpu_ms_per_request
-
-
-def run_wrk(port, path, tokens, seconds, connections):
-    command = [
-        "wrk",
-        f"--threads={min(2, connections)}",
-        f"--connections={connections}",
-        f"--duration={seconds}s",
-        f"--script={WRK_SCRIPT}",
-        f"http://127.0.0.1:{port}{path}",
-        "--",
-        *tokens,
-    ]
-    result = subprocess.run(  # noqa: S603 wrk with our arguments
-        command, capture_output=True, text=True, timeout=seconds + 30
-    )
-    line = next(
-        (line for line in result.stdout.splitlines() if line.startswith("BENCH_")),
-        None,
-    )
-    if result.returncode or line is None:
-        raise BenchError("wrk failed", f"{result.stdout}\n{result.stderr}")
-    raw = json.loads(line.removeprefix("BENCH_RESULT "))
-    return Load(
-        requests=raw["responses"],
-        seconds=raw["duration_us"] / 1e6,
-        ok=raw["ok"],
-        with_header=raw["with_header"],
-        errors=raw["errors"],
-    )
-
-
-def python_client(port, path, tokens, first, start_at, stop_at, results):
-    """One connection's requests, sent back to back until `stop_at`."""
-    headers = [{"Authorization": f"Token {token}"} for token in tokens]
-    counts = Counter()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    time.sleep(max(0.0, start_at - time.monotonic()))
-    position = first
-    while time.monotonic() < stop_at:
-        try:
-            # http.client reconnects by itself when the server closes.
-            connection.request("GET", path, headers=headers[position % len(headers)])
-            response = connection.getresponse()
-            response.read()
-        except (OSError, http.client.HTTPException):
-            counts["errors"] += 1
-            connection.close()
-            continue
-        position += 1
-        counts["requests"] += 1
-        counts["ok"] += response.status == 200
-        counts["with_header"] += response.getheader("RateLimit") is not None
-    connection.close()
-    results.put(dict(counts))
-
-
-def run_python(port, path, tokens, seconds, connections):
-    # Every client process starts and stops on the same clock, after all forked.
-    start_at = time.monotonic() + 0.5
-    stop_at = start_at + seconds
-    results = multiprocessing.Queue()
-    clients = [
-        multiprocessing.Process(
-            target=python_client,
-            args=(port, path, tokens, number, start_at, stop_at, results),
-        )
-        for number in range(connections)
-    ]
-    for client in clients:
-        client.start()
-    counts = Counter()
-    try:
-        for _ in clients:
-            counts.update(results.get(timeout=seconds + 30))
-    except queue.Empty as error:
-        raise BenchError("a Python client process did not report") from error
-    finally:
-        for client in clients:
-            client.join(timeout=5)
-    return Load(
-        requests=counts["requests"],
-        seconds=seconds,
-        ok=counts["ok"],
-        with_header=counts["with_header"],
-        errors=counts["errors"],
-    )
-
-
 def measure(args, server, cache, path, tokens, *, throttled, seconds=None):
     """One measurement of `server`; any response but a 200 stops the bench."""
-    run = run_wrk if args.load == "wrk" else run_python
+    requests = [
+        Request("GET", path, {"Authorization": f"Token {token}"}) for token in tokens
+    ]
     workers, worker_cpu = server.worker_cpu()
     redis_cpu = redis_cpu_seconds(cache)
-    load = run(server.port, path, tokens, seconds or args.seconds, args.connections)
+    load = LoadGenerator(args.load, args.connections).run(
+        server.port, requests, seconds or args.seconds
+    )
     workers_after, worker_cpu_after = server.worker_cpu()
     load.worker_cpu_seconds = worker_cpu_after - worker_cpu
     load.redis_cpu_seconds = redis_cpu_seconds(cache) - redis_cpu
-    problems = []
+    problems = check(load, expected_header=load.requests if throttled else 0)
     if workers_after != workers:
         problems.append("a worker was replaced during the measurement")
-    if load.requests == 0:
-        problems.append("no responses")
-    if load.errors:
-        problems.append(f"{load.errors} socket errors")
-    if load.ok != load.requests:
-        problems.append(f"{load.requests - load.ok} of {load.requests} not 200")
-    expected_headers = load.requests if throttled else 0
-    if load.with_header != expected_headers:
-        problems.append(
-            f"{load.with_header} of {load.requests} carry RateLimit, "
-            f"expected {expected_headers}"
-        )
     if problems:
         raise BenchError(f"{server.name}: {'; '.join(problems)}", server.log_tail())
     return load

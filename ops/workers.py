@@ -75,7 +75,9 @@ def exit_cause(status, *, aborted, note):
     """
     detail = _status_detail(status)
     if aborted:
-        return Cause.TIMEOUT, detail, False
+        # A sync worker hung in a request turns the master's SIGABRT into an
+        # exception, ends the request and leaves its loop: code 0, unlogged.
+        return Cause.TIMEOUT, detail or "code 0", False
     if status is None:
         return _clean_exit_cause(note)
 

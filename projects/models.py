@@ -1,30 +1,63 @@
 from decimal import Decimal
 
+from django.apps import apps
 from django.core.validators import MinValueValidator
-from django.db import models
-from django.db.models import Max, Q, Sum
+from django.db import models, transaction
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 ZERO_HOURS = Decimal("0.00")
 POSITIVE_BUDGET = "A budget must be more than zero hours; leave it empty for none."
-HOURS_FIELD = models.DecimalField(max_digits=8, decimal_places=2)
+# Ten digits, as the API shows them: a busy project's all-time total outgrows
+# the eight of a budget within a few years.
+HOURS_FIELD = models.DecimalField(max_digits=10, decimal_places=2)
 
 
-def _worklogs_between(start, end):
-    """The filter that narrows totals to the work logs of a date range."""
-    condition = Q()
-    if start:
-        condition &= Q(worklogs__date__gte=start)
-    if end:
-        condition &= Q(worklogs__date__lte=end)
-    return condition
-
-
-def _logged_hours(logged):
-    return Coalesce(
-        Sum("worklogs__hours", filter=logged), ZERO_HOURS, output_field=HOURS_FIELD
+def _stored_hours_field():
+    return models.DecimalField(
+        max_digits=10, decimal_places=2, default=ZERO_HOURS, editable=False
     )
+
+
+class StoredHoursQuerySet(models.QuerySet):
+    """Rows that keep the hours logged on them in `hours_logged`.
+
+    `worklogs.services` adds and takes off the hours of every entry it saves
+    or deletes, in the same transaction, so all-time totals scan no history.
+    A write that skips the services (bulk_create, update(), SQL by hand)
+    leaves them wrong until `recount_hours()` or `manage.py recount_totals`.
+    """
+
+    worklog_key = None  # the name of the work log's foreign key to these rows
+
+    def add_hours(self, hours):
+        """Adds `hours`, or takes them off when negative, without a read."""
+        return self.update(hours_logged=F("hours_logged") + hours)
+
+    def recount_hours(self):
+        """Sets the stored totals from the work logs, in one UPDATE.
+
+        The rows are locked first, so that on PostgreSQL an entry saved
+        meanwhile is either in the recount or added after it, never lost.
+        """
+        with transaction.atomic():
+            list(self.select_for_update().order_by("pk").values_list("pk"))
+            return self.update(hours_logged=self._hours_of(self._worklogs_of_each()))
+
+    def _worklogs_of_each(self, start=None, end=None):
+        """Each row's work logs in the range, for a subquery on that row."""
+        # Looked up by name: worklogs imports this module.
+        WorkLog = apps.get_model("worklogs", "WorkLog")
+        logs = WorkLog.objects.filter(**{self.worklog_key: OuterRef("pk")})
+        return logs.between(start, end).order_by()
+
+    def _hours_of(self, logs):
+        """The sum of `logs`, a subquery on one row, in a single group."""
+        total = logs.values(self.worklog_key).annotate(total=Sum("hours"))
+        return Coalesce(
+            Subquery(total.values("total")), ZERO_HOURS, output_field=HOURS_FIELD
+        )
 
 
 class BudgetProgress:
@@ -46,14 +79,21 @@ class BudgetProgress:
         return self.budget_hours is not None and self.logged_hours > self.budget_hours
 
 
-class ProjectQuerySet(models.QuerySet):
+class ProjectQuerySet(StoredHoursQuerySet):
+    worklog_key = "project"
+
     def with_totals(self, start=None, end=None):
-        """Hours logged and the last activity, computed by the database."""
-        logged = _worklogs_between(start, end)
-        return self.annotate(
-            logged_hours=_logged_hours(logged),
-            last_activity=Max("worklogs__date", filter=logged),
-        )
+        """Hours logged and the last activity, in all or within a date range.
+
+        Each figure reads at most the range's rows, or one row, through the
+        work logs' (project, date) index; all time is the stored total.
+        """
+        logs = self._worklogs_of_each(start, end)
+        # PostgreSQL may walk the (date) index back instead, which costs the
+        # rows logged since a project's last entry: a lot for one long idle.
+        last = logs.order_by("-date").values("date")[:1]
+        logged = self._hours_of(logs) if start or end else F("hours_logged")
+        return self.annotate(logged_hours=logged, last_activity=Subquery(last))
 
     def open_for_logging(self):
         return self.exclude(status=Project.Status.DONE)
@@ -77,6 +117,7 @@ class Project(BudgetProgress, models.Model):
         help_text="Leave empty when the project has no budget.",
     )
     description = models.TextField(blank=True)
+    hours_logged = _stored_hours_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -97,9 +138,18 @@ class Project(BudgetProgress, models.Model):
         return self.status != self.Status.DONE
 
 
-class PhaseQuerySet(models.QuerySet):
+class PhaseQuerySet(StoredHoursQuerySet):
+    worklog_key = "phase"
+
     def with_totals(self, start=None, end=None):
-        return self.annotate(logged_hours=_logged_hours(_worklogs_between(start, end)))
+        if not (start or end):
+            return self.annotate(logged_hours=F("hours_logged"))
+
+        # Narrowed by project too, so the range is read through the project's
+        # (project, date) index rather than every entry of the phase.
+        logs = self._worklogs_of_each(start, end)
+        logs = logs.filter(project=OuterRef("project_id"))
+        return self.annotate(logged_hours=self._hours_of(logs))
 
 
 class Phase(BudgetProgress, models.Model):
@@ -117,6 +167,7 @@ class Phase(BudgetProgress, models.Model):
         blank=True,
         validators=[MinValueValidator(Decimal("0.01"), POSITIVE_BUDGET)],
     )
+    hours_logged = _stored_hours_field()
 
     objects = PhaseQuerySet.as_manager()
 

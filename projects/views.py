@@ -1,4 +1,4 @@
-from django.db.models import Prefetch, Sum
+from django.db.models import F, Prefetch, Sum
 from django.shortcuts import get_object_or_404, render
 
 from projects.models import Phase, Project
@@ -48,10 +48,17 @@ def project_detail(request, pk):
     # Engineers see the project's progress, never other people's entries.
     if can_read_all(request.user):
         entries = project.worklogs.between(start, end)
-        context["hours_by_engineer"] = (
-            entries.values("user__username")
-            .annotate(hours=Sum("hours"))
-            .order_by("-hours", "user__username")
+        if start or end:
+            hours_by_engineer = entries.values("user__username").annotate(
+                hours=Sum("hours")
+            )
+        else:
+            # All time: the totals the services keep, not the whole history.
+            hours_by_engineer = project.person_hours.filter(hours_logged__gt=0).values(
+                "user__username", hours=F("hours_logged")
+            )
+        context["hours_by_engineer"] = hours_by_engineer.order_by(
+            "-hours", "user__username"
         )
         context["recent_entries"] = entries.select_related("user", "phase")[
             :RECENT_ENTRIES

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from ops import errors
 from projects.models import Phase, Project
 from tracksystem.ratelimit import engine
-from worklogs.models import WorkLog
+from worklogs.models import WorkLog, move_counted_hours
 
 PASSWORD = "correct-horse-battery"
 
@@ -146,9 +146,24 @@ def yesterday(today):
     return today - datetime.timedelta(days=1)
 
 
+@pytest.fixture
+def body(project, structural, today):
+    """A valid new entry, as the API takes it."""
+    return {
+        "project": project.pk,
+        "phase": structural.pk,
+        "date": today.isoformat(),
+        "hours": "8.00",
+        "description": "Beam calculations",
+    }
+
+
 def log_hours(user, project, phase, date, hours, description="Work"):
-    """Creates an entry directly, for arranging a test's data."""
-    return WorkLog.objects.create(
+    """Creates an entry directly, for arranging a test's data.
+
+    It skips the rules of the services but counts its hours as they do.
+    """
+    worklog = WorkLog.objects.create(
         user=user,
         project=project,
         phase=phase,
@@ -156,6 +171,8 @@ def log_hours(user, project, phase, date, hours, description="Work"):
         hours=Decimal(hours),
         description=description,
     )
+    move_counted_hours(after=worklog.counted)
+    return worklog
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """A real gunicorn, started from gunicorn.conf.py, for tests that need one."""
 
+import contextlib
+import json
 import os
 import signal
 import socket
@@ -10,6 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +44,37 @@ def migrated_sqlite(directory):
     url = f"sqlite:///{directory / 'db.sqlite3'}"
     manage(url, "migrate", "--noinput", "-v0")
     return url
+
+
+@contextlib.contextmanager
+def postgres_database(suite, suffix):
+    """A migrated PostgreSQL database beside the suite's, for real servers.
+
+    `suite` is the suite's database settings; the new one is named after it
+    with `suffix`, so no test has to commit to the suite's own and flush it.
+    Yields its URL and psycopg's connection arguments; drops it afterwards.
+    """
+    name = f"{suite['NAME']}_{suffix}"
+    server = {
+        "host": suite["HOST"] or "127.0.0.1",
+        "port": suite["PORT"] or 5432,
+        "user": suite["USER"],
+        "password": suite["PASSWORD"],
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    password = f":{server['password']}" if server["password"] else ""
+    url = (
+        f"postgres://{server['user']}{password}@{server['host']}:{server['port']}"
+        f"/{name}"
+    )
+    try:
+        manage(url, "migrate", "--noinput", "-v0")
+        yield url, {**server, "dbname": name}
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 class Server:
@@ -89,6 +123,18 @@ class Server:
 
     def get(self, path, headers=None, timeout=5):
         request = urllib.request.Request(self.url + path, headers=headers or {})
+        return self._send(request, timeout)
+
+    def post_json(self, path, body, headers=None, timeout=10):
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+        return self._send(request, timeout)
+
+    def _send(self, request, timeout):
+        """(status, headers, body), whatever the status."""
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, response.headers, response.read()

@@ -119,6 +119,7 @@ class IdempotentCreate:
                 HEADER,
                 str,
                 OpenApiParameter.HEADER,
+                pattern=f"^{KEY_PATTERN.pattern}$",
                 description="Sent again with a retry, the first answer comes "
                 "back instead of a second entry.",
             )

@@ -3,6 +3,8 @@ import uuid
 
 import structlog
 
+from tracksystem.ratelimit.engine import client_ip
+
 # An incoming X-Request-ID is trusted only when it looks like an id: it goes
 # into every log line and back out in a header.
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -13,7 +15,10 @@ def current_request_id():
 
 
 class RequestIdMiddleware:
-    """Returns the request id (bound by django-structlog) in `X-Request-ID`."""
+    """Returns the request id (bound by django-structlog) in `X-Request-ID`.
+
+    It also binds the client's address to the request's log lines.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -24,6 +29,7 @@ class RequestIdMiddleware:
             request_id = str(uuid.uuid4())
             structlog.contextvars.bind_contextvars(request_id=request_id)
         request.request_id = request_id
+        structlog.contextvars.bind_contextvars(ip=client_ip(request))
 
         response = self.get_response(request)
 

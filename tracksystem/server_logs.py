@@ -5,6 +5,7 @@ here may need Django.
 """
 
 import logging
+import os
 
 import structlog
 from gunicorn import glogging
@@ -78,6 +79,8 @@ class Logger(glogging.Logger):
             request_id=atoms.get("{x-request-id}o"),
             remote_addr=atoms["h"],
             user_agent=atoms["a"],
+            # The worker that served it, to follow a replacement's first requests.
+            pid=os.getpid(),
         )
 
     def _keep_exit_status(self, msg, args):

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from projects.models import Phase, Project
@@ -5,6 +6,21 @@ from worklogs import services
 from worklogs.models import WorkLog
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A day on one phase",
+            value={
+                "project": 1,
+                "phase": 2,
+                "date": "2026-03-02",
+                "hours": "7.50",
+                "description": "Beam calculations for the ground floor",
+            },
+            request_only=True,
+        )
+    ]
+)
 class WorkLogSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())

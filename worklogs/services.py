@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from tracksystem.formats import format_hours
-from worklogs.models import MAX_HOURS_PER_DAY, WorkLog
+from worklogs.models import MAX_HOURS_PER_DAY, WorkLog, move_counted_hours
 
 EDITABLE_FIELDS = ("project", "phase", "date", "hours", "description")
 DONE_PROJECT_MESSAGE = "This project is done; its entries can no longer change."
@@ -47,7 +47,11 @@ def delete_worklog(worklog):
     _refuse_if_locked(worklog)
 
     worklog_id = worklog.pk
-    worklog.delete()
+    with transaction.atomic():
+        # The stored row, not the instance: it may be stale, or already gone.
+        counted = WorkLog.objects.counted_hours(worklog.pk)
+        worklog.delete()
+        move_counted_hours(before=counted)
     log.info("worklog_deleted", worklog_id=worklog_id)
 
 
@@ -57,11 +61,14 @@ def _refuse_if_locked(worklog):
 
 
 def save_worklog(worklog):
-    """Validates the entry and saves it, holding its owner's day under a lock.
+    """Validates the entry and saves it, holding its owner's day under a lock,
+    and moves its hours in the stored totals of projects and phases.
 
     The project's status is checked before the lock, so an entry sent at the
     very moment its project is closed can still be saved: locking the project
-    too would serialise every entry on it, too high a price for so rare a race.
+    for the whole check would serialise every entry on it, too high a price
+    for so rare a race. Its stored total locks its row only from the update
+    to the commit.
     """
     worklog.full_clean()
 
@@ -72,7 +79,11 @@ def save_worklog(worklog):
         # writes anyway.
         get_user_model().objects.select_for_update().filter(pk=worklog.user_id).first()
         check_day_total(worklog)
+        before = WorkLog.objects.counted_hours(worklog.pk) if worklog.pk else None
         worklog.save()
+        # Last, so the project's row, which every writer on it updates, stays
+        # locked for as short a time as the transaction allows.
+        move_counted_hours(before, worklog.counted)
 
     return worklog
 

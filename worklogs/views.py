@@ -1,5 +1,4 @@
 import csv
-import datetime
 import itertools
 
 from django.contrib import messages
@@ -18,7 +17,7 @@ from tracksystem.roles import manager_required, role_required
 from worklogs import services
 from worklogs.forms import ExportForm, WorkLogForm
 from worklogs.models import WorkLog
-from worklogs.weeks import Week, week_start
+from worklogs.weeks import Week, parse_day, week_start
 
 CSV_COLUMNS = [
     "date",
@@ -64,10 +63,11 @@ def _too_fast(request, form):
 def week(request):
     day = timezone.localdate()
     if "week" in request.GET:
-        try:
-            day = datetime.date.fromisoformat(request.GET["week"])
-        except ValueError:
+        asked = parse_day(request.GET["week"])
+        if asked is None:
             messages.warning(request, "That week could not be read; here is this one.")
+        else:
+            day = asked
 
     own_week = Week(WorkLog.objects.filter(user=request.user), week_start(day))
     return render(

@@ -3,6 +3,20 @@ from collections import defaultdict
 from decimal import Decimal
 
 DAYS_IN_WEEK = 7
+# A week shown links to the weeks on either side, which the calendar's first
+# and last weeks do not have.
+_MARGIN = datetime.timedelta(days=2 * DAYS_IN_WEEK)
+EARLIEST_DAY = datetime.date.min + _MARGIN
+LATEST_DAY = datetime.date.max - _MARGIN
+
+
+def parse_day(text):
+    """The date written in `text`, or None when it is not a date a week can show."""
+    try:
+        day = datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if EARLIEST_DAY <= day <= LATEST_DAY else None
 
 
 def week_start(day):

@@ -224,6 +224,7 @@ def exited(pid=4000, slot=0, uptime=60.0, status=("signal", "SIGKILL"), **facts)
         (("signal", "SIGKILL"), False, None, ("signal", "SIGKILL", False)),
         (("signal", "SIGKILL"), True, None, ("timeout", "SIGKILL", False)),
         (("exit_code", 1), True, {"reason": "stopped"}, ("timeout", "code 1", False)),
+        (None, True, {"reason": "stopped"}, ("timeout", "code 0", False)),
         (("exit_code", 1), False, None, ("exit_code", "code 1", False)),
         (("exit_code", 3), False, None, ("boot_failed", "code 3", False)),
         (("exit_code", 4), False, None, ("boot_failed", "code 4", False)),

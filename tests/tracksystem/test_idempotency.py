@@ -6,8 +6,6 @@ import os
 import signal
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import psycopg
 import pytest
@@ -20,7 +18,7 @@ from django.utils import timezone
 from structlog.testing import capture_logs
 
 from tests.conftest import log_hours
-from tests.server import Server, manage
+from tests.server import Server, manage, postgres_database
 from tracksystem.idempotency import run_once
 from tracksystem.models import IdempotencyKey
 from worklogs import services
@@ -35,17 +33,6 @@ KEY = "3f1c2a9e-8b7d-4c61-9e0f-5a4b3c2d1e0f"
 def api(api):
     api.default_format = "json"
     return api
-
-
-@pytest.fixture
-def body(project, structural, today):
-    return {
-        "project": project.pk,
-        "phase": structural.pk,
-        "date": today.isoformat(),
-        "hours": "8.00",
-        "description": "Beam calculations",
-    }
 
 
 @pytest.fixture
@@ -500,30 +487,9 @@ print(user.pk, Token.objects.create(user=user).key, project.pk)
 
 @pytest.fixture
 def own_database():
-    """A migrated PostgreSQL database beside the suite's, for a real server.
-
-    Apart from the suite's, so that no test has to commit and flush it.
-    """
-    suite = connection.settings_dict
-    name = f"{suite['NAME']}_crash"
-    server = {
-        "host": suite["HOST"] or "127.0.0.1",
-        "port": suite["PORT"] or 5432,
-        "user": suite["USER"],
-        "password": suite["PASSWORD"],
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    password = f":{server['password']}" if server["password"] else ""
-    url = (
-        f"postgres://{server['user']}{password}@{server['host']}:{server['port']}"
-        f"/{name}"
-    )
-    manage(url, "migrate", "--noinput", "-v0")
-    yield url, {**server, "dbname": name}
-    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    """A migrated PostgreSQL database beside the suite's, for a real server."""
+    with postgres_database(connection.settings_dict, "crash") as database:
+        yield database
 
 
 @pytest.mark.skipif(
@@ -580,20 +546,9 @@ def test_a_worker_killed_mid_request_leaves_the_entry_to_one_retry(
 
 
 def _post(server, token, body):
-    request = urllib.request.Request(
-        f"{server.url}/api/v1/worklogs/",
-        data=json.dumps(body).encode(),
-        headers={
-            "Authorization": f"Token {token}",
-            "Content-Type": "application/json",
-            "Idempotency-Key": KEY,
-        },
-    )
+    headers = {"Authorization": f"Token {token}", "Idempotency-Key": KEY}
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
+        return server.post_json("/api/v1/worklogs/", body, headers)
     except OSError:  # the worker was killed while answering
         return None, None, None
 

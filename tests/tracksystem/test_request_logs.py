@@ -33,3 +33,22 @@ def test_a_failed_request_logs_its_duration_too(client, settings):
     [line] = [e for e in events if e["event"] == "request_failed"]
     assert line["code"] == 500
     assert line["duration_ms"] >= 0
+
+
+@pytest.mark.parametrize(
+    ("behind_proxy", "logged"), [(False, "198.51.100.4"), (True, "203.0.113.7")]
+)
+def test_a_request_logs_the_address_the_limits_count(
+    client, settings, behind_proxy, logged
+):
+    settings.BEHIND_PROXY = behind_proxy
+
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as events:
+        client.get(
+            "/health/live",
+            REMOTE_ADDR="198.51.100.4",
+            HTTP_X_FORWARDED_FOR="10.0.0.1, 203.0.113.7",
+        )
+
+    [line] = finished(events)
+    assert line["ip"] == logged

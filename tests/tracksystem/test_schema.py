@@ -24,6 +24,30 @@ def test_schema_describes_worklog_ids_as_integers(client, db):
     assert id_parameter["schema"]["type"] == "integer"
 
 
+def test_schema_documents_each_operations_errors_in_the_one_error_shape(client, db):
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+
+    error = schema["components"]["schemas"]["Error"]
+    assert error["required"] == ["error", "code", "request_id"]
+    create = schema["paths"]["/api/v1/worklogs/"]["post"]["responses"]
+    assert set(create) == {
+        "201",
+        "400",
+        "401",
+        "403",
+        "409",
+        "415",
+        "422",
+        "429",
+        "503",
+    }
+    assert create["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+    token = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
+    assert "401" not in token
+
+
 def test_docs_page_loads_swagger_from_the_app_not_a_cdn(client, db):
     response = client.get("/api/docs/")
 

@@ -2,9 +2,7 @@
 24-hour check: one is saved, the other refused."""
 
 import datetime
-import json
 import threading
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -78,19 +76,8 @@ def test_simultaneous_entries_cannot_overfill_a_day_across_workers(tmp_path):
             "hours": "16",
             "description": "At the same moment",
         }
-        request = urllib.request.Request(
-            f"{server.url}/api/v1/worklogs/",
-            data=json.dumps(body).encode(),
-            headers={
-                "Authorization": f"Token {token}",
-                "Content-Type": "application/json",
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return day, response.status
-        except urllib.error.HTTPError as error:
-            return day, error.code
+        headers = {"Authorization": f"Token {token}"}
+        return day, server.post_json("/api/v1/worklogs/", body, headers)[0]
 
     first_day = datetime.date(2026, 11, 2)
     days = [first_day + datetime.timedelta(days=n) for n in range(DAYS)]

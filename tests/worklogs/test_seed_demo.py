@@ -140,6 +140,18 @@ def test_seed_demo_entries_follow_every_rule_of_a_work_log(options):
     assert_worklog_rules_hold()
 
 
+@pytest.mark.parametrize("options", [{}, {"logs": 3000}], ids=["weeks", "logs"])
+def test_seed_demo_stores_the_hours_its_work_logs_add_up_to(options):
+    seed(password=DEMO_PASSWORD, **options)
+
+    for model in (Project, Phase):
+        counted = model.objects.annotate(counted=Sum("worklogs__hours"))
+        assert {item.pk: item.hours_logged for item in counted} == {
+            item.pk: item.counted or 0 for item in counted
+        }
+    assert Project.objects.filter(hours_logged__gt=0).count() >= 9
+
+
 def test_seed_demo_gives_engineers_six_weeks_of_believable_weekdays():
     seed(password=DEMO_PASSWORD)
 

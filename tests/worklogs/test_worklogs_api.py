@@ -18,18 +18,6 @@ def api(api):
 
 
 @pytest.fixture
-def body(project, structural, today):
-    """A valid new entry."""
-    return {
-        "project": project.pk,
-        "phase": structural.pk,
-        "date": today.isoformat(),
-        "hours": "8.00",
-        "description": "Beam calculations",
-    }
-
-
-@pytest.fixture
 def tomorrow(today):
     return today + datetime.timedelta(days=1)
 

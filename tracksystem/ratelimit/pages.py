@@ -37,6 +37,10 @@ def sign_in_wait(request, username):
         return None
 
     username = (username or "").strip().casefold()[:150]
+    # A JSON body can carry lone surrogates, which no cache key can be
+    # encoded with: as question marks they still count, and the token
+    # serializer refuses them after.
+    username = username.encode("utf-8", "replace").decode()
     keys = {
         "sign-in-username": lambda group, request: username,
         "sign-in-ip": lambda group, request: engine.client_ip(request),

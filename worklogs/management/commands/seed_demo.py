@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from projects.models import Phase, Project
 from tracksystem.roles import ENGINEER, MANAGER
-from worklogs.models import MAX_HOURS_PER_DAY, WorkLog
+from worklogs.models import MAX_HOURS_PER_DAY, PersonHours, WorkLog
 
 ADMINISTRATOR = "administrator"
 RANDOM_SEED = 55
@@ -398,6 +398,10 @@ def seed(password, logs, out):
     else:
         saved = save_in_batches(itertools.islice(entries, logs), logs, out)
 
+    # bulk_create skips the services, which keep the stored totals.
+    Project.objects.recount_hours()
+    Phase.objects.recount_hours()
+    PersonHours.objects.recount()
     finish_projects(projects)
     return people, projects, saved
 
