@@ -170,5 +170,9 @@ class Server:
     def stdout_text(self):
         return self.log_path.read_text()
 
+    def log_lines(self):
+        """The server's stdout, one JSON object a line, each parsed."""
+        return [json.loads(line) for line in self.stdout_text().splitlines()]
+
     def stderr_text(self):
         return self.errors_path.read_text()

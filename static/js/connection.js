@@ -345,11 +345,7 @@
     },
 
     key(form) {
-      const draft = this.read(form) || { key: newKey(), values: null };
-      if (!draft.values) {
-        draft.values = {};
-        this.write(form, draft);
-      }
+      const draft = this.read(form) || { values: {} };
       if (!draft.key) {
         draft.key = newKey();
         this.write(form, draft);

@@ -1,7 +1,6 @@
 """What an engineer types is kept through failures and saved exactly once."""
 
 import datetime
-import json
 
 import pytest
 from playwright.sync_api import expect
@@ -92,7 +91,7 @@ def test_a_submit_whose_answer_is_lost_is_stored_once(page, server, demo_databas
     assert keys[0]
     assert keys[0] == keys[1]
     assert count_worklogs(demo_database, "Answer lost on the way back") == 1
-    events = [json.loads(line) for line in server.stdout_text().splitlines()]
+    events = server.log_lines()
     assert any(event.get("event") == "idempotent_replay" for event in events)
 
 

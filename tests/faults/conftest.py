@@ -291,7 +291,3 @@ def serve(tmp_path):
 def signed_in(database, **headers):
     """The headers of a request by the seeded engineer, with `headers`."""
     return {"Authorization": f"Token {database.token}", **headers}
-
-
-def log_lines(server):
-    return [json.loads(line) for line in server.stdout_text().splitlines()]

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from tests.faults.conftest import FAULTS_SETTINGS, NO_ANSWER, log_lines
+from tests.faults.conftest import FAULTS_SETTINGS, NO_ANSWER
 
 TIMEOUT = 2
 
@@ -36,7 +36,7 @@ def test_a_worker_hung_past_the_timeout_is_replaced_and_recorded_as_a_timeout(
         live.append(server.get("/health/live")[0])
         time.sleep(0.05)
     [hanging_pid] = [
-        line["pid"] for line in log_lines(server) if line["event"] == "faults_hanging"
+        line["pid"] for line in server.log_lines() if line["event"] == "faults_hanging"
     ]
     [exit_row] = sqlite_database.wait_for_rows(
         "SELECT * FROM ops_workerevent WHERE kind = 'exit'"

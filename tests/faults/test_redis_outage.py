@@ -6,7 +6,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from tests.conftest import PASSWORD
-from tests.faults.conftest import FAULTS_SETTINGS, log_lines, signed_in
+from tests.faults.conftest import FAULTS_SETTINGS, signed_in
 
 # In this process, through Django's test client ------------------------------
 
@@ -111,7 +111,7 @@ def test_each_worker_logs_the_outage_once_and_both_count_again_after_it(
     assert b'"failing": ["cache"]' in ready_body
     # Redis came back empty: the quota counts from nothing, in both workers.
     assert after == [200] * QUOTA + [429]
-    lines = [line["event"] for line in log_lines(server)]
+    lines = [line["event"] for line in server.log_lines()]
     served_by = {headers["X-Worker-Pid"] for _, headers, _ in during}
     assert lines.count("ratelimit_store_unavailable") == len(served_by)
     assert 1 <= lines.count("ratelimit_store_recovered") <= len(served_by)

@@ -1,7 +1,6 @@
 """Worker boots and exits, from a real gunicorn and through the database."""
 
 import datetime
-import json
 import os
 import queue
 import runpy
@@ -165,7 +164,7 @@ def test_gunicorn_writes_its_lines_as_json_once_each_with_the_request_id(serve):
     server.get("/health/live?json", {"X-Request-ID": "json-line-1"})
     server.stop()
 
-    lines = [json.loads(line) for line in server.stdout_text().splitlines()]
+    lines = server.log_lines()
     [access] = [
         line
         for line in lines

@@ -129,7 +129,7 @@ def test_the_server_logs_to_stdout_each_line_once(database_url, tmp_path):
     server.start()
     server.get("/health/live?once", {"X-Request-ID": "log-check-1"})
     server.stop()
-    lines = [json.loads(line) for line in server.stdout_text().splitlines()]
+    lines = server.log_lines()
 
     # Every line is JSON; the request shows once in Django's log and once in
     # gunicorn's access log, both with its id.
